@@ -65,6 +65,21 @@ def _stop_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _stop_own_children(grace: float = 1.0) -> None:
+    # Processes a worker started end with it. Under forkserver they are not even its children in
+    # the OS's eyes (the fork server forked them), so nobody else could find them later.
+    import multiprocess
+
+    children = multiprocess.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(grace)
+        if child.exitcode is None:
+            child.kill()
+            child.join(grace)
+
+
 def bootstrap(target, args, kwargs, name, conn, environment):
     """The function every worker process runs: set up, call ``target``, report, exit."""
     os.environ.update(environment)
@@ -87,6 +102,7 @@ def bootstrap(target, args, kwargs, name, conn, environment):
         report = ("return", value)
     finally:
         trace.emit(clock(), trace.KIND["end"])
+        _stop_own_children()
         out.finish()
         err.finish()
     try:

@@ -10,6 +10,7 @@ Introduced in ``00_start_here.ipynb``.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import heapq
 import importlib
@@ -19,6 +20,7 @@ import signal
 import sys
 import time
 import types
+import weakref
 from dataclasses import dataclass, field
 from time import perf_counter_ns as clock
 
@@ -255,6 +257,16 @@ def _become_subreaper() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
+_active_runs: "weakref.WeakSet[Run]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_active_runs() -> None:
+    # Workers are not daemons, so an interpreter leaving with a run still going stops it first.
+    for running in list(_active_runs):
+        running.stop()
+
+
 class Run:
     """A run in progress. ``run()`` waits for it; ``start()`` hands it to you (use ``with``)."""
 
@@ -274,6 +286,7 @@ class Run:
         self._held: list = []  # heap of lines not yet printed: (time, sequence, worker index, stream, line)
         self.start_ns = clock()
         self.end_ns = None
+        _active_runs.add(self)
         self._launch()
 
     def _launch(self) -> None:
@@ -294,7 +307,7 @@ class Run:
                     target=bootstrap,
                     args=(spec.target, spec.args, spec.kwargs, spec.name, writer, environment),
                     name=spec.name,
-                    daemon=True,
+                    daemon=False,  # a worker may start processes of its own (the chat server does)
                 )
                 with _dill_recurse():
                     process.start()
@@ -382,16 +395,19 @@ class Run:
     def stop(self, reason: str = "was stopped") -> RunResult:
         """Terminate every worker still running (and what it started), then report."""
         for i, process in enumerate(self._processes):
-            if process.exitcode is None:
-                self.results[i].status = "timeout" if reason.startswith("did not finish") else "stopped"
-                self.results[i].error = reason
+            was_running = process.exitcode is None
             _stop_process(process)
             self._drain(i)
             if self._conns[i] is not None:
                 self._conns[i].close()
                 self._conns[i] = None
+            if was_running:
+                # What the worker said while being stopped (SystemExit) is not the story; this is.
+                self.results[i].status = "timeout" if reason.startswith("did not finish") else "stopped"
+                self.results[i].error = reason
         if self.end_ns is None:
             self.end_ns = clock()
+        _active_runs.discard(self)
         self._print_held(everything=True)
         return self.result()
 
