@@ -28,6 +28,7 @@ import dill
 import multiprocess.connection
 import psutil
 from multiprocess import context as _mp_context
+from multiprocess.reduction import ForkingPickler
 
 from . import settings, trace
 from .child import bootstrap
@@ -133,7 +134,8 @@ def _check_picklable(worker: Worker, method: str) -> None:
     previous = _mp_context.get_spawning_popen()
     _mp_context.set_spawning_popen(_SpawningCheck())
     try:
-        dill.dumps(what, recurse=True)
+        with _dill_recurse():
+            ForkingPickler.dumps(what)  # the pickler Process.start uses, with its extra reducers
     except Exception as exc:
         raise TypeError(
             f"worker {worker.name!r} cannot be sent to a new process ({type(exc).__name__}: {exc}). "
