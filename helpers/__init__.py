@@ -9,7 +9,7 @@ The pieces, by what you are looking for:
 - pictures: :func:`timeline` (``timeline``), Perfetto export (``perfetto``)
 - chapter tools: the chat server (``chat``), the ticket store (``tickets``)
 """
-from . import facts
+from . import exercises, facts
 from .primitives import (
     Barrier,
     BoundedSemaphore,
@@ -38,5 +38,5 @@ __all__ = [
     "Barrier", "BoundedSemaphore", "Condition", "Event", "JoinableQueue", "Lock", "Pipe", "Queue",
     "RLock", "Semaphore", "Run", "RunResult", "Worker", "WorkerResult", "leftovers", "run", "start",
     "rng", "set_time_scale", "sleep", "sleep_random", "start_method", "time_scale", "Trace", "mark",
-    "phase", "recording", "set_worker_name", "worker_name", "timeline", "facts",
+    "phase", "recording", "set_worker_name", "worker_name", "timeline", "facts", "exercises",
 ]
