@@ -20,6 +20,8 @@ Introduced in ``00_start_here.ipynb``; used in every chapter.
 from __future__ import annotations
 
 import math
+import sys
+import types
 from collections import defaultdict
 
 from . import facts
@@ -71,10 +73,14 @@ def timeline(trace, *, workers=None, panel=None, title=None, width=10.0):
     rows = list(workers) + [w for w in trace.workers if w not in workers]
     all_spans = facts.spans(trace)
     colours = _primitive_colours(trace)
-    duration = max(trace.seconds(trace.end), 1e-6)
+    # Time 0 is the run's first event, not the moment run() was called: starting the forkserver
+    # can take longer than a whole demo at COURSE_TIME_SCALE=0.05 and would squeeze the picture.
+    origin = trace.events[0].t
+    duration = max((trace.end - origin) / 1e9, 1e-6)
 
-    row_inches = 0.45 if len(rows) <= 10 else max(0.2, 4.5 / len(rows))
-    rows_height = max(1.3, row_inches * len(rows))
+    # The size depends only on the number of rows and the panel, so `<Figure size ...>` is stable.
+    row_inches = 0.5 if len(rows) <= 8 else max(0.2, 4.0 / len(rows))
+    rows_height = round(max(1.3, row_inches * len(rows)), 1)
     panel_height = 1.6 if panel_primitive is not None else 0.0
     height = round(rows_height + panel_height + 1.2, 1)
     fig = plt.figure(figsize=(width, height), layout="constrained")
@@ -83,13 +89,13 @@ def timeline(trace, *, workers=None, panel=None, title=None, width=10.0):
     else:
         ax, ax_panel = fig.subplots(1, 1), None
 
-    drawing = _Drawing(ax, trace, rows, colours, width, rows_height, duration)
+    drawing = _Drawing(ax, trace, rows, colours, width, rows_height, origin, duration)
     drawing.spans(all_spans)
     drawing.instants()
     drawing.finish_axes()
     legend = drawing.legend_handles()
     if ax_panel is not None:
-        legend += _draw_panel(ax_panel, trace, panel_primitive, colours, duration)
+        legend += _draw_panel(ax_panel, trace, panel_primitive, colours, origin, duration)
         ax_panel.set_xlabel(drawing.xlabel)
     else:
         ax.set_xlabel(drawing.xlabel)
@@ -179,10 +185,10 @@ def _name(trace, primitive_id) -> str:
 class _Drawing:
     """Draws spans and instants into the main axes and remembers what the legend needs."""
 
-    def __init__(self, ax, trace, rows, colours, width, rows_height, duration):
+    def __init__(self, ax, trace, rows, colours, width, rows_height, origin, duration):
         self.ax, self.trace, self.rows, self.colours = ax, trace, rows, colours
         self.y = {w: i for i, w in enumerate(rows)}
-        self.duration = duration
+        self.origin, self.duration = origin, duration
         # Data units per point of text, to decide whether a label fits before drawing it.
         self.x_per_point = duration / max(1.0, (width - 2.6) * 72)
         self.font = 7 if len(rows) <= 22 else 6
@@ -190,9 +196,12 @@ class _Drawing:
         self.present: dict = {}  # legend key -> handle, in order of first drawing
         self.phase_colours: dict = {}
         scale = _time_scale()
-        self.xlabel = "seconds since the run started"
+        self.xlabel = "seconds since the run's first event"
         if scale != 1.0:
             self.xlabel += f" (COURSE_TIME_SCALE={scale:g}: every sleep is {scale:g}× the article's)"
+
+    def seconds(self, t: int) -> float:
+        return (t - self.origin) / 1e9
 
     # -- spans
 
@@ -207,7 +216,7 @@ class _Drawing:
             y = self.y[worker]
             depth = _nesting(s for s in mine if s.kind == "holding")
             for s in mine:
-                x0, x1 = self.trace.seconds(s.start), self.trace.seconds(s.end)
+                x0, x1 = self.seconds(s.start), self.seconds(s.end)
                 if s.kind == "running":
                     key, h = ("running",), 0.14
                 elif s.kind == "waiting":
@@ -226,7 +235,14 @@ class _Drawing:
                     self._phase_label(s.label, x0, x1, y)
         order = {"phase": 0, "running": 1, "holding": 2, "waiting": 3}
         for key in sorted(groups, key=lambda k: order[k[0]]):
-            self._bars(key, groups[key])
+            rects = groups[key]
+            if key[0] == "waiting":
+                # Waits too short to see would draw only their hatch edges, which look like marks.
+                visible = 3 * self.x_per_point
+                self._bars(key, [r for r in rects if r[1] >= visible])
+                self._bars(("waiting", "short"), [r for r in rects if r[1] < visible])
+            else:
+                self._bars(key, rects)
         for x0, x1, y, h, key in open_ends:
             self._open_end(x0, x1, y, h, key)
 
@@ -235,7 +251,12 @@ class _Drawing:
         from matplotlib.patches import Patch
 
         kind = key[0]
-        if kind == "running":
+        if not rects:
+            return
+        if key == ("waiting", "short"):
+            style = dict(facecolor="#b5b5b5", edgecolor="none", zorder=4)
+            label = None
+        elif kind == "running":
             style = dict(facecolor=RUNNING, edgecolor="none", zorder=1)
             label = "running"
         elif kind == "waiting":
@@ -253,6 +274,8 @@ class _Drawing:
         collection = PolyCollection(verts, **style)
         collection.set_rasterized(len(verts) > _DENSE)
         self.ax.add_collection(collection)
+        if label is None:
+            return
         if kind != "phase" or sum(1 for k in self.present if k[0] == "phase") < _MAX_LEGEND_PHASES:
             self.present[key] = Patch(label=label, **{k: v for k, v in style.items() if k != "zorder"})
 
@@ -271,7 +294,7 @@ class _Drawing:
     def _phase_label(self, label, x0, x1, y) -> None:
         if not self.labels or len(label) * self.font * 0.6 * self.x_per_point > (x1 - x0) * 0.95:
             return
-        self._text((x0 + x1) / 2, y + 0.26, label, ha="center", va="center", zorder=7)
+        self._text((x0 + x1) / 2, y, label, ha="center", va="center", zorder=7)
 
     def _text(self, x, y, text, **kwargs):
         from matplotlib import patheffects
@@ -290,7 +313,7 @@ class _Drawing:
         for e in self.trace.events:
             if e.worker not in self.y:
                 continue
-            x, y = self.trace.seconds(e.t), self.y[e.worker]
+            x, y = self.seconds(e.t), self.y[e.worker]
             kind = e.kind
             if kind in ("put_fail", "get_fail") or (kind == "woke" and e.detail == 0):
                 kind = "timeout"
@@ -330,10 +353,15 @@ class _Drawing:
             free_from = -math.inf  # where the previous label in this row ends
             for x, text in sorted(items):
                 segments.append([(x, y - 0.44), (x, y + 0.44)])
-                end = x + (len(text) * self.font * 0.6 + 3) * self.x_per_point
-                if self.labels and x >= free_from and end <= self.duration * 1.02:
+                if not self.labels:
+                    continue
+                room = (len(text) * self.font * 0.6 + 3) * self.x_per_point
+                if x + room <= self.duration * 1.02 and x >= free_from:
                     self._text(x + 2 * self.x_per_point, y - 0.26, text, ha="left", va="center", zorder=7)
-                    free_from = end
+                    free_from = x + room
+                elif x - room >= max(free_from, 0):  # no room on the right (the end of the run): go left
+                    self._text(x - 2 * self.x_per_point, y - 0.26, text, ha="right", va="center", zorder=7)
+                    free_from = x
         if segments:
             ticks = LineCollection(segments, colors="#222222", linewidths=1.1, zorder=6)
             ticks.set_rasterized(len(segments) > _DENSE)
@@ -398,7 +426,7 @@ def _time_scale() -> float:
 # The panel
 
 
-def _draw_panel(ax, trace, p, colours, duration) -> list:
+def _draw_panel(ax, trace, p, colours, origin, duration) -> list:
     """Holders (lock-like), items inside (channels), set or not (Event), waiting (Barrier)."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
@@ -408,8 +436,10 @@ def _draw_panel(ax, trace, p, colours, duration) -> list:
         steps, what = facts.holders_over_time(trace, p), "holders"
     elif p.type in facts.CHANNELS:
         # A get can be recorded a hair before the put that fed it (two processes, two clock reads):
-        # never show a learner "-1 items".
-        steps = [(t, max(0, n)) for t, n in facts.queue_length_over_time(trace, p)]
+        # never show a learner "-1 items". 
+        # The same two clock reads can also show a full queue one item over its maxsize for an instant.
+        ceiling = p.limit or math.inf
+        steps = [(t, min(ceiling, max(0, n))) for t, n in facts.queue_length_over_time(trace, p)]
         what = "items sent, not yet received" if p.type == "Pipe" else "items inside"
     elif p.type == "Event":
         steps, state = [], 0
@@ -423,7 +453,7 @@ def _draw_panel(ax, trace, p, colours, duration) -> list:
             waiting = waiting + 1 if e.kind == "wait" else max(0, waiting - 1)
             steps.append((e.t, waiting))
         what = "workers waiting"
-    xs = [0.0] + [trace.seconds(t) for t, _ in steps] + [duration]
+    xs = [0.0] + [(t - origin) / 1e9 for t, _ in steps] + [duration]
     ys = [0] + [n for _, n in steps]
     ys.append(ys[-1])
     ax.fill_between(xs, ys, step="post", color=colour, alpha=0.25, linewidth=0)
@@ -445,3 +475,18 @@ def _draw_panel(ax, trace, p, colours, duration) -> list:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return handles
+
+
+class _CallableModule(types.ModuleType):
+    """``helpers.timeline(r)`` must keep working after something imported this module.
+
+    Importing ``helpers.timeline`` (``Trace.timeline`` does, lazily) makes Python set the attribute
+    ``helpers.timeline`` to this module, replacing the function of that name in ``helpers``; a
+    callable module keeps ``helpers.timeline(result)`` working either way.
+    """
+
+    def __call__(self, trace, **kwargs):
+        return timeline(trace, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
