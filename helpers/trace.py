@@ -339,11 +339,7 @@ def _read_process(stem: str, start: int, end: int, primitives: dict, out: list) 
     directory, base = os.path.split(stem)
     chunks = sorted(n for n in os.listdir(directory) if n.startswith(base + ".") and n.endswith(".bin"))
     for chunk in chunks:
-        with open(os.path.join(directory, chunk), "rb") as f:
-            data = f.read()
-        for t, code, detail in struct.iter_unpack("<qqq", data):
-            if t == 0:
-                break
+        for t, code, detail in _records(os.path.join(directory, chunk)):
             kind = code & 0xFF
             if t < start or t > end or kind >= len(KINDS):
                 continue
@@ -351,6 +347,16 @@ def _read_process(stem: str, start: int, end: int, primitives: dict, out: list) 
             if kind in ("mark", "begin", "finish"):
                 detail = names.get(detail, "?")
             out.append(Event(t, worker, kind, code >> 8 or None, detail))
+
+
+def _records(path: str):
+    """The records of one chunk file, up to the first empty one (the rest of the file is zeros)."""
+    with open(path, "rb") as f:
+        while block := f.read(24 * 2048):
+            for record in struct.iter_unpack("<qqq", block[: len(block) - len(block) % 24]):
+                if record[0] == 0:
+                    return
+                yield record
 
 
 def read_trace(start: int = 0, end: int | None = None, directory: str | None = None) -> Trace:
