@@ -24,14 +24,8 @@ from .primitives import (
 )
 from .runner import Run, RunResult, Worker, WorkerResult, leftovers, run, start
 from .settings import rng, set_time_scale, sleep, sleep_random, start_method, time_scale
+from .timeline import timeline
 from .trace import Trace, mark, phase, recording, set_worker_name, worker_name
-
-
-def timeline(trace_or_result, **kwargs):
-    """Draw a run's (or a trace's) timeline; see ``helpers.timeline.timeline``."""
-    from .timeline import timeline as draw
-
-    return draw(getattr(trace_or_result, "trace", trace_or_result), **kwargs)
 
 
 __all__ = [

@@ -73,9 +73,10 @@ class _Acquirable(_Traced):
             return True
         if timeout is not None:
             _check_timeout(timeout, f"{self._type} {self.name!r}.acquire()")
-        t_ask = clock()
+        # Record the ask before blocking: a worker stuck here forever must show as waiting.
+        emit(clock(), self._c_ask)
         got = self._inner.acquire(block, timeout)
-        emit2(t_ask, self._code | _ASK, clock(), self._code | (_GOT if got else _TIMEOUT))
+        emit(clock(), self._code | (_GOT if got else _TIMEOUT))
         return got
 
     def release(self):
@@ -271,22 +272,22 @@ class _ItemChannel(_Traced):
 
     def _traced_put(self, put, item, *args):
         item_id = new_id()
-        t_ask = clock()
+        emit(clock(), self._code | _PUT_ASK)  # before blocking, so a stuck put() shows
         try:
             put((item_id, item), *args)
         except _queue.Full:
-            emit2(t_ask, self._code | _PUT_ASK, clock(), self._code | _PUT_FAIL)
+            emit(clock(), self._code | _PUT_FAIL)
             raise
-        emit2(t_ask, self._code | _PUT_ASK, clock(), self._code | _PUT, item_id)
+        emit(clock(), self._code | _PUT, item_id)
 
     def _traced_get(self, get, *args):
-        t_ask = clock()
+        emit(clock(), self._code | _GET_ASK)  # before blocking, so a stuck get() shows
         try:
             item_id, item = get(*args)
         except _queue.Empty:
-            emit2(t_ask, self._code | _GET_ASK, clock(), self._code | _GET_FAIL)
+            emit(clock(), self._code | _GET_FAIL)
             raise
-        emit2(t_ask, self._code | _GET_ASK, clock(), self._code | _GET, item_id)
+        emit(clock(), self._code | _GET, item_id)
         return item
 
 

@@ -5,8 +5,10 @@ figure, so a chapter can *show* contention, hand-offs and blocked workers instea
 them. Every chapter uses the same colour language, so a learner reads each new picture at once:
 
 - a light thin bar: the worker's process is running;
-- a grey hatched bar: the worker is blocked (waiting in acquire(), wait(), put() or get());
-- a strong colour: the worker holds a Lock / Semaphore / Condition (one colour per primitive);
+- a strong colour: the worker holds a Lock / Semaphore / Condition (one colour per primitive, in
+  order of first use: blue, orange, purple, ...);
+- a hatched pale bar: the worker is blocked (waiting in acquire(), wait(), put() or get()); the
+  hatching has the colour of the lock or queue it waits for, grey for an Event or a Barrier;
 - a pale labelled band: a ``helpers.phase("...")``; a small tick with text: a ``helpers.mark("...")``;
 - markers for instants: ▲ green = Event.set(), ▼ red = Event.clear(), ● = put / send,
   ○ = get / recv, ✕ = a timeout, ◆ = Condition.notify(), ✓ = task_done();
@@ -54,11 +56,12 @@ def timeline(trace, *, workers=None, panel=None, title=None, width=10.0):
     True for the first Lock/Semaphore/Queue used, to add a plot of its holders (or items inside)
     over time. ``title``: replaces the default description. ``width``: in inches.
 
-    How to read a timeline: time runs left to right in seconds since the run started; each row is
-    one worker. Follow a row: a grey hatched bar means that worker was stuck waiting for something
-    (the legend says what colour belongs to which primitive); a coloured bar means it held a lock,
-    so two coloured bars of one Lock never overlap vertically if mutual exclusion holds. Where one
-    worker's coloured bar ends and another's grey bar turns coloured, you are seeing a hand-off.
+    How to read a timeline: time runs left to right, in seconds since the run's first event; each
+    row is one worker. Follow a row: a hatched bar means that worker was stuck waiting (hatched blue:
+    for the blue lock; grey: for an Event or Barrier); a solid coloured bar means it held that lock,
+    so two solid bars of one Lock never overlap vertically if mutual exclusion holds. Where one
+    worker's solid bar ends and another's hatched bar turns solid, you are seeing a hand-off.
+    Markers are instants (▲ set, ▼ clear, ● put, ○ get, ✕ timeout); ▸: still going at the end.
     """
     import matplotlib.pyplot as plt
 
@@ -81,7 +84,7 @@ def timeline(trace, *, workers=None, panel=None, title=None, width=10.0):
     # The size depends only on the number of rows and the panel, so `<Figure size ...>` is stable.
     row_inches = 0.5 if len(rows) <= 8 else max(0.2, 4.0 / len(rows))
     rows_height = round(max(1.3, row_inches * len(rows)), 1)
-    panel_height = 1.6 if panel_primitive is not None else 0.0
+    panel_height = 1.4 if panel_primitive is not None else 0.0
     height = round(rows_height + panel_height + 1.2, 1)
     fig = plt.figure(figsize=(width, height), layout="constrained")
     if panel_primitive is not None:
@@ -207,6 +210,8 @@ class _Drawing:
 
     def spans(self, spans) -> None:
         groups = defaultdict(list)  # style key -> [(x0, width, y0, height)]
+        self.grey_waits = [s for s in spans if s.kind == "waiting" and s.primitive not in self.colours
+                           and (s.end > s.start or s.open)]
         open_ends = []
         by_worker = defaultdict(list)
         for s in spans:
@@ -222,13 +227,17 @@ class _Drawing:
                 elif s.kind == "waiting":
                     if s.end == s.start and not s.open:
                         continue  # an uncontended acquire: asked and got at once
-                    key, h = ("waiting",), 0.4
+                    # Hatched in the colour of the lock or queue waited for; grey for events, barriers.
+                    key, h = ("waiting", s.primitive if s.primitive in self.colours else None), 0.4
                 elif s.kind == "holding":
                     key, h = ("holding", s.primitive), max(0.22, 0.6 - 0.14 * depth[id(s)])
                 else:
                     key, h = ("phase", s.label), 0.88
                     self.phase_colours.setdefault(s.label, PHASE_PALETTE[len(self.phase_colours) % len(PHASE_PALETTE)])
-                groups[key].append((x0, x1 - x0, y - h / 2, h))
+                w = x1 - x0
+                if s.kind == "holding":
+                    w = max(w, self.x_per_point)  # a hold of a few µs stays visible in a long run
+                groups[key].append((x0, w, y - h / 2, h))
                 if s.open and s.kind != "running":
                     open_ends.append((x0, x1, y, h, key))
                 if s.kind == "phase":
@@ -240,7 +249,7 @@ class _Drawing:
                 # Waits too short to see would draw only their hatch edges, which look like marks.
                 visible = 3 * self.x_per_point
                 self._bars(key, [r for r in rects if r[1] >= visible])
-                self._bars(("waiting", "short"), [r for r in rects if r[1] < visible])
+                self._bars(("waiting", "short", key[1]), [r for r in rects if r[1] < visible])
             else:
                 self._bars(key, rects)
         for x0, x1, y, h, key in open_ends:
@@ -253,15 +262,20 @@ class _Drawing:
         kind = key[0]
         if not rects:
             return
-        if key == ("waiting", "short"):
+        if key[:2] == ("waiting", "short"):
             style = dict(facecolor="#b5b5b5", edgecolor="none", zorder=4)
             label = None
         elif kind == "running":
             style = dict(facecolor=RUNNING, edgecolor="none", zorder=1)
             label = "running"
         elif kind == "waiting":
-            style = dict(facecolor=WAITING_FACE, edgecolor=WAITING_EDGE, hatch="////", linewidth=0.6, zorder=4)
-            label = "waiting (blocked)"
+            style = dict(facecolor=WAITING_FACE, edgecolor=self.colours.get(key[1], WAITING_EDGE), hatch="////",
+                         linewidth=0.6, zorder=4)
+            if key[1] is not None:
+                label = f"waiting for {_name(self.trace, key[1])}"
+            else:
+                grey = sorted({_name(self.trace, s.primitive) for s in self.grey_waits})
+                label = f"waiting for {' or '.join(grey)}" if 0 < len(grey) <= 2 else "waiting (blocked)"
         elif kind == "holding":
             style = dict(facecolor=self.colours.get(key[1], "#333333"), edgecolor="white", linewidth=0.4, zorder=3)
             label = f"holding {_name(self.trace, key[1])}"
@@ -318,7 +332,7 @@ class _Drawing:
             if kind in ("put_fail", "get_fail") or (kind == "woke" and e.detail == 0):
                 kind = "timeout"
             if kind in INSTANTS:
-                points[(kind,)].append((x, y - 0.3 if kind != "timeout" else y))
+                points[(kind,)].append((x, y))
             elif kind in ("put", "get"):
                 points[(kind, e.primitive)].append((x, y))
             elif kind == "mark":
@@ -338,7 +352,7 @@ class _Drawing:
                 marker, colour, label = INSTANTS[key[0]]
                 style = dict(marker=marker, markersize=7 if key[0] != "task_done" else 8, color=colour,
                              markeredgecolor="white" if key[0] != "task_done" else colour, markeredgewidth=0.5)
-            line = self.ax.plot(xs, ys, linestyle="none", zorder=6, **style)[0]
+            line = self.ax.plot(xs, ys, linestyle="none", zorder=6, clip_on=False, **style)[0]
             line.set_rasterized(len(xs) > _DENSE)
             self.present[key] = Line2D([], [], linestyle="none", label=label, **style)
         self._marks(marks)
@@ -387,10 +401,19 @@ class _Drawing:
         ax.tick_params(axis="y", length=0)
 
     def legend_handles(self) -> list:
-        order = {"running": 0, "waiting": 1, "holding": 2, "open": 3, "put": 4, "get": 5, "set": 6, "clear": 7,
-                 "notify": 8, "task_done": 9, "timeout": 10, "mark": 11, "phase": 12}
-        keys = sorted(self.present, key=lambda k: order[k[0]])
-        return [self.present[k] for k in keys]
+        # Each primitive's entries together (holding blue, waiting for blue, put on orange, ...).
+        order = {"running": 0, "holding": 1, "waiting": 1, "put": 1, "get": 1, "open": 3, "set": 4, "clear": 5,
+                 "notify": 6, "task_done": 7, "timeout": 8, "mark": 9, "phase": 10}
+        within = {"holding": 0, "waiting": 1, "put": 2, "get": 3}
+        rank = {pid: i for i, pid in enumerate(self.colours)}
+
+        def position(key):
+            if order[key[0]] == 1:
+                coloured = key[1] in rank
+                return (1, 0 if coloured else 1, rank.get(key[1], 0), within[key[0]])
+            return (order[key[0]],)
+
+        return [self.present[k] for k in sorted(self.present, key=position)]
 
 
 def _nesting(holds) -> dict:
@@ -431,7 +454,7 @@ def _draw_panel(ax, trace, p, colours, origin, duration) -> list:
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    colour = colours.get(p.id, "#444444")
+    colour = colours.get(p.id, "#2ca02c" if p.type == "Event" else "#444444")  # Event: the green of ▲ set
     if p.type in facts.LOCKLIKE:
         steps, what = facts.holders_over_time(trace, p), "holders"
     elif p.type in facts.CHANNELS:
