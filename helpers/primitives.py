@@ -275,16 +275,17 @@ class _ItemChannel(_Traced):
         emit(clock(), self._code | _PUT_ASK)  # before blocking, so a stuck put() shows
         try:
             put((item_id, item), *args)
-        except _queue.Full:
+        except Exception:  # Full, a closed queue or pipe: the put is over either way
             emit(clock(), self._code | _PUT_FAIL)
             raise
         emit(clock(), self._code | _PUT, item_id)
 
-    def _traced_get(self, get, *args):
-        emit(clock(), self._code | _GET_ASK)  # before blocking, so a stuck get() shows
+    def _traced_get(self, get, *args, asked=False):
+        if not asked:
+            emit(clock(), self._code | _GET_ASK)  # before blocking, so a stuck get() shows
         try:
             item_id, item = get(*args)
-        except _queue.Empty:
+        except Exception:  # Empty, EOFError from a closed pipe, ...: the get is over either way
             emit(clock(), self._code | _GET_FAIL)
             raise
         emit(clock(), self._code | _GET, item_id)
@@ -387,10 +388,13 @@ class Connection(_ItemChannel):
     def recv(self, timeout=None):
         """Receive the next object; with ``timeout``, raise TimeoutError if none arrives in time."""
         _check_timeout(timeout, f"Pipe {self.name!r}.recv()")
-        if timeout is not None and not self._inner.poll(timeout):
+        if timeout is None or self._inner.poll(0):
+            return self._traced_get(self._inner.recv)
+        emit(clock(), self._code | _GET_ASK)  # drawn as a wait, however it ends
+        if not self._inner.poll(timeout):
             emit(clock(), self._code | _GET_FAIL)
             raise TimeoutError(f"Pipe {self.name!r}: nothing arrived within {timeout} s.")
-        return self._traced_get(self._inner.recv)
+        return self._traced_get(self._inner.recv, asked=True)
 
     def poll(self, timeout=0.0):
         return self._inner.poll(timeout)

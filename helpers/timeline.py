@@ -9,7 +9,8 @@ them. Every chapter uses the same colour language, so a learner reads each new p
   order of first use: blue, orange, purple, ...);
 - a hatched pale bar: the worker is blocked (waiting in acquire(), wait(), put() or get()); the
   hatching has the colour of the lock or queue it waits for, grey for an Event or a Barrier;
-- a pale labelled band: a ``helpers.phase("...")``; a small tick with text: a ``helpers.mark("...")``;
+- a pale labelled band: a ``helpers.phase("...")`` (a phase named after a colour, such as "red" or
+  "green", is drawn in a tint of that colour); a small tick with text: a ``helpers.mark("...")``;
 - markers for instants: ▲ green = Event.set(), ▼ red = Event.clear(), ● = put / send,
   ○ = get / recv, ✕ = a timeout, ◆ = Condition.notify(), ✓ = task_done();
 - a bar ending in ▸ with a dashed edge was still going when the trace ended (a stuck worker).
@@ -22,8 +23,6 @@ Introduced in ``00_start_here.ipynb``; used in every chapter.
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections import defaultdict
 
 from . import facts
@@ -233,7 +232,8 @@ class _Drawing:
                     key, h = ("holding", s.primitive), max(0.22, 0.6 - 0.14 * depth[id(s)])
                 else:
                     key, h = ("phase", s.label), 0.88
-                    self.phase_colours.setdefault(s.label, PHASE_PALETTE[len(self.phase_colours) % len(PHASE_PALETTE)])
+                    if s.label not in self.phase_colours:
+                        self.phase_colours[s.label] = _phase_colour(s.label, len(self.phase_colours))
                 w = x1 - x0
                 if s.kind == "holding":
                     w = max(w, self.x_per_point)  # a hold of a few µs stays visible in a long run
@@ -431,6 +431,16 @@ def _is_pipe(trace, primitive_id) -> bool:
     return p is not None and p.type == "Pipe"
 
 
+def _phase_colour(label: str, index: int) -> str:
+    """A phase named after a colour ("red", "green", "yellow") is drawn in a pale tint of it."""
+    from matplotlib import colors
+
+    if label.isalpha() and label.lower() in colors.CSS4_COLORS:
+        r, g, b = colors.to_rgb(label.lower())
+        return colors.to_hex((0.55 + 0.45 * r, 0.55 + 0.45 * g, 0.55 + 0.45 * b))
+    return PHASE_PALETTE[index % len(PHASE_PALETTE)]
+
+
 def _darker(colour: str) -> str:
     r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
     return "#{:02x}{:02x}{:02x}".format(*(int(c * 0.7) for c in (r, g, b)))
@@ -498,18 +508,3 @@ def _draw_panel(ax, trace, p, colours, origin, duration) -> list:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return handles
-
-
-class _CallableModule(types.ModuleType):
-    """``helpers.timeline(r)`` must keep working after something imported this module.
-
-    Importing ``helpers.timeline`` (``Trace.timeline`` does, lazily) makes Python set the attribute
-    ``helpers.timeline`` to this module, replacing the function of that name in ``helpers``; a
-    callable module keeps ``helpers.timeline(result)`` working either way.
-    """
-
-    def __call__(self, trace, **kwargs):
-        return timeline(trace, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -263,3 +263,17 @@ def test_queue_empty_and_full_are_the_queue_modules_exceptions():
     with pytest.raises(queue.Full):
         q.put(2, block=False)
     assert q.get(timeout=5) == 1
+
+
+def test_a_get_that_fails_is_not_reported_as_still_waiting():
+    with helpers.recording() as rec:
+        here, there = helpers.Pipe(name="closing")
+        there.close()
+        with pytest.raises(EOFError):
+            here.recv()
+        quiet, other_end = helpers.Pipe(name="quiet")
+        with pytest.raises(TimeoutError):
+            quiet.recv(timeout=0.01)
+    assert facts.blocked_in(rec.trace, "main") is None
+    waits = [s for s in facts.spans(rec.trace) if s.kind == "waiting" and s.label == "get() on Pipe 'quiet'"]
+    assert len(waits) == 1 and waits[0].seconds >= 0.005

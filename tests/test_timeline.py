@@ -242,3 +242,13 @@ def test_notebook_cell_ending_with_timeline_shows_one_png(tmp_path, monkeypatch)
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(pngs) == 1
     assert pngs[0]["data"]["text/plain"].startswith("<Figure size 1000x250 with 1 Axes>")
+
+
+def test_phases_named_after_colours_are_drawn_in_them():
+    from helpers.timeline import _phase_colour, PHASE_PALETTE
+    from matplotlib import colors
+
+    red, green = colors.to_rgb(_phase_colour("red", 0)), colors.to_rgb(_phase_colour("green", 1))
+    assert red[0] > red[1] and red[0] > red[2]
+    assert green[1] > green[0] and green[1] > green[2]
+    assert _phase_colour("singing", 2) == PHASE_PALETTE[2]
