@@ -14,7 +14,7 @@ import json
 import os
 
 from . import facts
-from .trace import Trace
+from .trace import trace_and_order
 
 PID = 1  # one logical "process" holds every worker's track; real PIDs mean nothing to a learner
 _INSTANTS = {"set", "clear", "put", "get", "mark", "notify", "task_done", "timeout", "put_fail", "get_fail"}
@@ -76,16 +76,7 @@ def to_perfetto(trace, path=None) -> dict:
 
 
 def _check(trace, path):
-    order = []
-    if not isinstance(trace, Trace):
-        inner = getattr(trace, "trace", None)
-        if not isinstance(inner, Trace):
-            raise TypeError(
-                f"to_perfetto() takes a run's result or its trace, not {type(trace).__name__}: "
-                "use helpers.perfetto.to_perfetto(r.trace, 'run.json')."
-            )
-        order = [w.name for w in getattr(trace, "workers", [])]
-        trace = inner
+    trace, order = trace_and_order(trace, "use helpers.perfetto.to_perfetto(r.trace, 'run.json')")
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path= takes a file name such as 'run.json', not {type(path).__name__}.")
     return trace, order

@@ -12,7 +12,6 @@ Introduced in ``02_lock.ipynb`` (Lock), ``03_semaphore.ipynb``, ``04_event.ipynb
 from __future__ import annotations
 
 import itertools
-import queue as _queue
 from time import perf_counter_ns as clock
 
 from . import settings

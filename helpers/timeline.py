@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 
 from . import facts
-from .trace import Trace
+from .trace import trace_and_order
 
 # Strong colours for primitives, in order of first use. Green and red are kept for set / clear.
 PALETTE = ("#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#393b79",
@@ -113,16 +113,9 @@ def timeline(trace, *, workers=None, panel=None, title=None, width=10.0):
 
 
 def _check_arguments(trace, workers, panel, title, width):
-    if not isinstance(trace, Trace):
-        inner = getattr(trace, "trace", None)
-        if not isinstance(inner, Trace):
-            raise TypeError(
-                f"timeline() draws a run's result or its trace, not {type(trace).__name__}: "
-                "use r = helpers.run([...]) and then r.timeline() or helpers.timeline(r.trace)."
-            )
-        if workers is None and hasattr(trace, "workers"):
-            workers = [w.name for w in trace.workers]
-        trace = inner
+    trace, order = trace_and_order(trace, "use r = helpers.run([...]) and then r.timeline() or helpers.timeline(r.trace)")
+    if workers is None and order:
+        workers = order
     if workers is None:
         workers = []
     elif isinstance(workers, str) or not isinstance(workers, (list, tuple)):

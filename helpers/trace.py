@@ -319,6 +319,19 @@ class Trace:
         return to_perfetto(self, path)
 
 
+def trace_and_order(obj, usage: str) -> tuple:
+    """``(trace, worker names in run order)`` from a RunResult or a Trace; TypeError otherwise.
+
+    ``usage`` completes the error's sentence, e.g. "use r.timeline() or helpers.timeline(r.trace)".
+    """
+    if isinstance(obj, Trace):
+        return obj, []
+    inner = getattr(obj, "trace", None)
+    if not isinstance(inner, Trace):
+        raise TypeError(f"expected a run's result or its trace, not {type(obj).__name__}: {usage}.")
+    return inner, [w.name for w in getattr(obj, "workers", [])]
+
+
 def _read_process(stem: str, start: int, end: int, primitives: dict, out: list) -> None:
     names = {}
     worker = "?"

@@ -2,9 +2,7 @@
 import os
 import queue
 import signal
-import threading
 
-import multiprocess
 import pytest
 
 import helpers
