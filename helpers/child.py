@@ -92,6 +92,7 @@ def bootstrap(target, args, kwargs, name, conn, environment):
     out, err = LineSender(conn, "stdout", lock), LineSender(conn, "stderr", lock)
     sys.stdout, sys.stderr = out, err
     trace.emit(clock(), trace.KIND["start"])
+    conn.send(("started",))  # the run's deadline counts from here, not from process start-up
     failed = False
     try:
         value = target(*args, **kwargs)

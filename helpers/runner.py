@@ -35,7 +35,8 @@ from .child import bootstrap
 
 DEFAULT_TIMEOUT = 60.0
 _SETTLE_NS = 5_000_000  # a line is printed once it is this old, so a slower pipe cannot reorder it
-_GRACE = 1.0  # seconds a terminated process gets to run its `finally:` blocks
+_GRACE = 1.0
+_START_ALLOWANCE = 30.0  # seconds a worker may take to start before its deadline begins  # seconds a terminated process gets to run its `finally:` blocks
 
 
 class Worker:
@@ -285,6 +286,7 @@ class Run:
         self._conns: list = []
         self._reported = False
         self._sequence = itertools.count()
+        self._started: dict = {}  # worker index -> time.monotonic() when its function began
         self._held: list = []  # heap of lines not yet printed: (time, sequence, worker index, stream, line)
         self.start_ns = clock()
         self.end_ns = None
@@ -328,6 +330,8 @@ class Run:
             _, stream, line, t = message
             result.output.append((stream, line))
             heapq.heappush(self._held, (t, next(self._sequence), index, stream, line))
+        elif kind == "started":
+            self._started[index] = time.monotonic()
         elif kind == "return":
             result.value = message[1]
         elif kind == "error":
@@ -382,9 +386,10 @@ class Run:
     def wait(self, timeout: float | None = DEFAULT_TIMEOUT) -> RunResult:
         """Wait until every worker ends, at most ``timeout`` seconds; then stop the rest."""
         timeout = _check_timeout(timeout, "wait()")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        began = time.monotonic()
         try:
             while self._pending():
+                deadline = self._deadline(began, timeout)
                 remaining = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
                 if remaining <= 0:
                     break
@@ -393,6 +398,20 @@ class Run:
             # Deadline, error or KeyboardInterrupt: nothing of the run stays behind.
             self.stop(reason=f"did not finish within {timeout:g} s" if timeout else "was stopped")
         return self.result()
+
+    def _deadline(self, began: float, timeout):
+        """When to give up: ``timeout`` after the last worker began its function.
+
+        Starting a process (a fresh interpreter under spawn, the fork server's first boot) can
+        take a good part of a second on a busy machine; it is not the demo's time, so it gets its
+        own allowance instead of eating into ``timeout``.
+        """
+        if timeout is None:
+            return None
+        waiting_to_start = [i for i, p in enumerate(self._processes) if i not in self._started and p.exitcode is None]
+        if waiting_to_start:
+            return began + _START_ALLOWANCE + timeout
+        return max([began, *self._started.values()]) + timeout
 
     def stop(self, reason: str = "was stopped") -> RunResult:
         """Terminate every worker still running (and what it started), then report."""
@@ -479,7 +498,7 @@ def start(workers, *, start_method=None, output="live") -> Run:
 
 
 def run(workers, *, timeout: float = DEFAULT_TIMEOUT, start_method=None, output="live") -> RunResult:
-    """Run workers to the end (at most ``timeout`` seconds) and return what each did.
+    """Run workers to the end (at most ``timeout`` seconds once they have started) and return what each did.
 
     ``workers``: a list of :class:`Worker` objects (or plain functions). ``output``: 'live' prints
     each line as it arrives, prefixed with the worker's name; 'by_worker' prints them grouped after

@@ -138,11 +138,25 @@ def session_dir() -> str:
         if inherited and os.path.isdir(inherited):
             _session_dir = inherited
         else:
-            _session_dir = tempfile.mkdtemp(prefix="course-trace-")
+            _remove_abandoned_session_dirs()
+            _session_dir = tempfile.mkdtemp(prefix=f"course-trace-{os.getpid()}-")
             _session_owner = os.getpid()
             os.environ["COURSE_TRACE_DIR"] = _session_dir
             atexit.register(_remove_session_dir)
     return _session_dir
+
+
+def _remove_abandoned_session_dirs() -> None:
+    # A kernel that is killed (nbval does this) never runs its atexit cleanup; the next session
+    # removes directories whose owner process is gone.
+    import psutil
+
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        parts = name.split("-")
+        if name.startswith("course-trace-") and len(parts) >= 4 and parts[2].isdigit():
+            if not psutil.pid_exists(int(parts[2])):
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
 def adopt_session_dir(directory: str) -> None:

@@ -275,3 +275,15 @@ def test_a_get_that_fails_is_not_reported_as_still_waiting():
     assert facts.blocked_in(rec.trace, "main") is None
     waits = [s for s in facts.spans(rec.trace) if s.kind == "waiting" and s.label == "get() on Pipe 'quiet'"]
     assert len(waits) == 1 and waits[0].seconds >= 0.005
+
+
+def test_abandoned_trace_directories_are_removed(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    abandoned = tmp_path / "course-trace-999999999-abc"
+    ours = tmp_path / f"course-trace-{os.getpid()}-def"
+    abandoned.mkdir()
+    ours.mkdir()
+    helpers.trace._remove_abandoned_session_dirs()
+    assert not abandoned.exists() and ours.exists()

@@ -15,7 +15,7 @@ from helpers import Worker, run, settings
 SCALE = 10
 
 
-def square(n):
+def square(n, *ignored):
     return n * n * SCALE // SCALE
 
 
@@ -223,3 +223,19 @@ def test_bad_environment_gets_a_sentence(monkeypatch, variable, value, words):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=words):
         run([square], timeout=5)
+
+
+class SlowToArrive:
+    """Takes a second to unpickle in the child: like a slow interpreter start under load."""
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        time.sleep(1.0)
+
+
+def test_deadline_counts_from_when_workers_started_not_from_process_start_up(monkeypatch):
+    monkeypatch.setenv("COURSE_START_METHOD", "spawn")
+    result = run([Worker(square, 3, SlowToArrive(), name=f"late {i}") for i in range(2)], timeout=0.5)
+    assert result.ok, [w.error for w in result.workers]
