@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -239,11 +240,22 @@ def command(*args, **kwargs):
     return [sys.executable, "-m", "helpers.chat", *args], dict(cwd=ROOT, env=env, text=True, **kwargs)
 
 
+def first_line(process, timeout=30):
+    """The process's first line of output; fails the test if none comes within ``timeout`` seconds."""
+    lines = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not lines:  # the caller's `finally` kills the process, which ends the reader
+        pytest.fail(f"the server printed no line within {timeout} s (still running: {process.poll() is None})")
+    return lines[0]
+
+
 def test_terminal_commands(start_method):
     argv, options = command("serve", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     serving = subprocess.Popen(argv, **options)
     try:
-        first = serving.stdout.readline()
+        first = first_line(serving)
         match = re.search(r"127\.0\.0\.1:(\d+)", first)
         assert match, first
         argv, options = command("connect", match.group(0), input="hello\n你好\n", capture_output=True, timeout=30)
@@ -276,7 +288,7 @@ def test_terminal_server_stopped_by_sigterm_ends_its_handlers(start_method):
     argv, options = command("serve", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     serving = subprocess.Popen(argv, **options)
     try:
-        address = re.search(r"127\.0\.0\.1:\d+", serving.stdout.readline()).group(0)
+        address = re.search(r"127\.0\.0\.1:\d+", first_line(serving)).group(0)
         with socket.create_connection(chat.parse_address(address), timeout=10) as staying:
             chat.send_line(staying, "I am staying")
             assert chat.LineReader(staying).readline() == b"echo: I am staying"
