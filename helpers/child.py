@@ -65,19 +65,15 @@ def _stop_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _stop_own_children(grace: float = 1.0) -> None:
+def _stop_own_children() -> None:
     # Processes a worker started end with it. Under forkserver they are not even its children in
     # the OS's eyes (the fork server forked them), so nobody else could find them later.
     import multiprocess
 
-    children = multiprocess.active_children()
-    for child in children:
-        child.terminate()
-    for child in children:
-        child.join(grace)
-        if child.exitcode is None:
-            child.kill()
-            child.join(grace)
+    from .runner import _stop_process
+
+    for child in multiprocess.active_children():
+        _stop_process(child)
 
 
 def bootstrap(target, args, kwargs, name, conn, environment):

@@ -35,8 +35,8 @@ from .child import bootstrap
 
 DEFAULT_TIMEOUT = 60.0
 _SETTLE_NS = 5_000_000  # a line is printed once it is this old, so a slower pipe cannot reorder it
-_GRACE = 1.0
-_START_ALLOWANCE = 30.0  # seconds a worker may take to start before its deadline begins  # seconds a terminated process gets to run its `finally:` blocks
+_GRACE = 1.0  # seconds a terminated process gets to run its `finally:` blocks
+_START_ALLOWANCE = 30.0  # seconds a worker may take to start before its deadline begins
 
 
 class Worker:
@@ -408,8 +408,7 @@ class Run:
         """
         if timeout is None:
             return None
-        waiting_to_start = [i for i, p in enumerate(self._processes) if i not in self._started and p.exitcode is None]
-        if waiting_to_start:
+        if any(i not in self._started and p.exitcode is None for i, p in enumerate(self._processes)):
             return began + _START_ALLOWANCE + timeout
         return max([began, *self._started.values()]) + timeout
 

@@ -23,7 +23,7 @@ import random
 import shutil
 import struct
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from time import perf_counter_ns as clock
 
 # Event kinds. A record is three int64 words: time, kind | primitive id << 8, detail.
@@ -271,7 +271,6 @@ class Trace:
     workers: list  # worker names in order of first appearance
     start: int
     end: int
-    meta: dict = field(default_factory=dict)
 
     def primitive(self, name_or_id) -> Primitive:
         """The primitive with this name (or id); a ValueError lists the known names otherwise."""
